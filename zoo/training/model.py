@@ -160,7 +160,7 @@ class MultiTaskModel(keras.Model):
         grads: list = [None] * len(variables)
         offset = 0
         for i in shared:
-            size = int(tf.size(variables[i]))
+            size = int(variables[i].shape.num_elements())
             grads[i] = tf.reshape(combined[offset : offset + size], variables[i].shape)
             offset += size
         for i in range(len(variables)):
@@ -172,7 +172,6 @@ class MultiTaskModel(keras.Model):
                 grads[i] = extra_grad if grads[i] is None else grads[i] + extra_grad
             if grads[i] is None:
                 grads[i] = tf.zeros_like(variables[i])
-        self._last_task_gradients = flat
         return grads
 
     def test_step(self, data):

@@ -1,0 +1,1 @@
+"""Training recipes (YAML), the recipe runner and the ``mtlzoo`` command line."""

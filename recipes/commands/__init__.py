@@ -1,0 +1,1 @@
+"""One module per ``mtlzoo`` subcommand: ``HELP``, ``add_arguments(parser)`` and ``run(args)``."""
