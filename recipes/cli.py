@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from recipes.errors import UsageError
 
@@ -37,9 +38,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_native_stderr() -> None:
+    """Send TensorFlow's C++ log lines (written straight to fd 2) to /dev/null while Python's
+    ``sys.stderr`` keeps the real terminal, so errors stay one line. MTLZOO_DEBUG=1 keeps them."""
+    if os.environ.get("MTLZOO_DEBUG"):
+        return
+    try:
+        sys.stderr.flush()
+        original = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        sys.stderr = os.fdopen(original, "w", buffering=1)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input ends with ``mtlzoo: error: ...`` and exit status 2, never a traceback."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    if argv is None:
+        _silence_native_stderr()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

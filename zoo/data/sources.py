@@ -36,6 +36,15 @@ class DataBundle:
 SOURCES: dict[str, str] = {
     "mmoe_synthetic": "zoo.data.synthetic:mmoe_synthetic_source",
     "funnel_synthetic": "zoo.data.funnel:funnel_source",
+    "scenes": "zoo.data.scenes:scenes_source",
+    "nyuv2": "zoo.data.nyuv2:nyuv2_source",
+    "cityscapes": "zoo.data.tfds_vision:cityscapes_source",
+    "nyu_depth_tfds": "zoo.data.tfds_vision:nyu_depth_source",
+    "tabular": "zoo.data.tabular:tabular_source",
+    "census_income": "zoo.data.census:census_income_source",
+    "ali_ccp": "zoo.data.aliccp:ali_ccp_source",
+    "aliexpress": "zoo.data.aliexpress:aliexpress_source",
+    "movielens": "zoo.data.movielens:movielens_source",
 }
 
 
