@@ -173,7 +173,6 @@ def train_recipe(recipe, output, overrides=(), smoke: bool = False, profile: str
     keras.utils.set_random_seed(int(config["seed"]))
     bundle = load_data(config)
     model = build_model(config, bundle)
-    _check_output(output)
 
     data, train_cfg = config["data"], config["train"]
     train_ds = _batches(bundle.train, data["batch_size"], data["shuffle_buffer"], config["seed"], data["cache"])
@@ -183,12 +182,16 @@ def train_recipe(recipe, output, overrides=(), smoke: bool = False, profile: str
     if steps is None:
         steps = int(train_ds.cardinality())
         steps = steps if steps > 0 else 1000
-    model.compile(
-        optimizer=_optimizer(config["optimizer"], steps * train_cfg["epochs"]),
-        balancer=config["balancer"],
-        jit_compile=bool(train_cfg["jit_compile"]),
-        steps_per_execution=int(train_cfg["steps_per_execution"]),
-    )
+    try:
+        model.compile(
+            optimizer=_optimizer(config["optimizer"], steps * train_cfg["epochs"]),
+            balancer=config["balancer"],
+            jit_compile=bool(train_cfg["jit_compile"]),
+            steps_per_execution=int(train_cfg["steps_per_execution"]),
+        )
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    _check_output(output)
     callbacks = _callbacks(config, output, has_validation=val_ds is not None)
     if verbose is None:
         verbose = train_cfg["verbose"]

@@ -127,6 +127,8 @@ def funnel_source(n: int = 200000, num_users: int = 2000, num_items: int = 1000,
 
     def evaluate_predictions(predictions: dict) -> dict:
         """Entire-space CVR quality: AUC vs conversion-if-clicked, and vs the true pCVR ranking."""
+        if "cvr" not in predictions:
+            return {}
         cvr = np.asarray(predictions["cvr"]).reshape(-1)
         return {
             "cvr_auc_entire_space": _auc(test_truth["conversion_if_clicked"], cvr),
