@@ -77,11 +77,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from zoo.specs import SpecError
 
+        from zoo.training.guards import NonFiniteLoss
+
         user_error = isinstance(e, (UsageError, SpecError, ValueError, FileNotFoundError, PermissionError))
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if user_error:
             print(f"mtlzoo: error: {message}", file=sys.stderr)
             return 2
+        if isinstance(e, NonFiniteLoss):
+            print(f"mtlzoo: training stopped: {message}", file=sys.stderr)
+            return 1
         print(f"mtlzoo: internal error: {type(e).__name__}: {message} (MTLZOO_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
 

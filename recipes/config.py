@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
         "validation_steps": None,
         "steps_per_execution": 1,
         "jit_compile": False,
+        "strategy": "auto",
+        "precision": "float32",
+        "resume": True,
+        "checkpoint_every_steps": None,
         "verbose": "auto",
         "early_stopping": {"monitor": "val_loss", "patience": 0, "restore_best_weights": True},
     },
@@ -209,6 +213,13 @@ def validate(config: dict) -> None:
         raise UsageError(f"recipe: train.epochs must be a positive integer, got {epochs!r}")
     if config["optimizer"].get("schedule") not in SCHEDULES:
         raise UsageError(f"recipe: optimizer.schedule must be one of {SCHEDULES}, got {config['optimizer']['schedule']!r}")
+    from recipes.strategy import STRATEGIES
+    from zoo.training.precision import PRECISIONS
+
+    if config["train"]["strategy"] not in STRATEGIES:
+        raise UsageError(f"recipe: train.strategy must be one of {', '.join(STRATEGIES)}")
+    if config["train"]["precision"] not in PRECISIONS:
+        raise UsageError(f"recipe: train.precision must be one of {', '.join(PRECISIONS)}")
     if not isinstance(config["balancer"], dict) or "name" not in config["balancer"]:
         raise UsageError("recipe: balancer must be a mapping with a 'name'")
     formats = config["export"]["formats"] or []

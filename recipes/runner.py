@@ -8,7 +8,9 @@ import math
 import os
 import platform
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -112,8 +114,28 @@ def _batches(dataset, batch_size: int, shuffle: int = 0, seed: int = 0, cache: b
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+#: Free space a run folder needs before training starts (checkpoints, model, exports).
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+def _epoch_batches(dataset, batch_size: int, shuffle: int, seed: int, first_epoch: int, epochs: int,
+                   cache: bool):
+    """Training batches for epochs ``first_epoch .. epochs-1``, each epoch shuffled by
+    ``(seed, epoch)`` alone, so that a resumed run sees exactly the batches it would have seen."""
+    import tensorflow as tf
+
+    base = dataset.cache() if cache else dataset
+    per_epoch = [base.shuffle(shuffle, seed=seed * 100003 + e).batch(batch_size) for e in range(first_epoch, epochs)]
+    if not per_epoch:
+        return base.batch(batch_size).take(0)
+    combined = per_epoch[0]
+    for more in per_epoch[1:]:
+        combined = combined.concatenate(more)
+    return combined.prefetch(tf.data.AUTOTUNE)
+
+
 def _check_output(output: Path) -> None:
-    """Fail before training when the run folder cannot be written."""
+    """Fail before training when the run folder cannot be written or the disk is (nearly) full."""
     try:
         output.mkdir(parents=True, exist_ok=True)
         probe = output / ".write_test"
@@ -121,6 +143,10 @@ def _check_output(output: Path) -> None:
         probe.unlink()
     except OSError as e:
         raise UsageError(f"output folder {str(output)!r} is not writable: {e.strerror}") from None
+    free = shutil.disk_usage(output).free
+    if free < MIN_FREE_BYTES:
+        raise UsageError(f"output folder {str(output)!r}: only {free / 2**20:.0f} MiB free on its disk "
+                         f"(need at least {MIN_FREE_BYTES / 2**20:.0f} MiB)")
 
 
 def hardware() -> dict:
@@ -162,37 +188,77 @@ def predict_split(model, dataset, batch_size: int) -> tuple[dict, dict, dict]:
 
 def train_recipe(recipe, output, overrides=(), smoke: bool = False, profile: str | None = None,
                  verbose=None, export: bool | None = None, command: str | None = None) -> dict:
-    """Train a recipe into the run folder ``output``; returns the metrics.json content."""
+    """Train a recipe into the run folder ``output``; returns the metrics.json content.
+
+    A run folder that holds a checkpoint of an interrupted run resumes from it.
+    """
     import keras
+
+    from recipes.strategy import is_chief, make_strategy
+    from zoo.training.precision import set_precision
 
     chosen = profile or ("smoke" if smoke else None)
     config = recipe_config.resolve(recipe, chosen, list(overrides))
     if chosen is None and "full" in (config.get("profiles") or {}):
         config = recipe_config.resolve(recipe, "full", list(overrides))
-    output = Path(output)
-    keras.utils.set_random_seed(int(config["seed"]))
-    bundle = load_data(config)
-    model = build_model(config, bundle)
-
-    data, train_cfg = config["data"], config["train"]
-    train_ds = _batches(bundle.train, data["batch_size"], data["shuffle_buffer"], config["seed"], data["cache"])
-    val_ds = _batches(bundle.validation, data["eval_batch_size"], cache=data["cache"])
-    test_split = bundle.test if config["evaluation"]["split"] == "test" else bundle.validation
-    steps = train_cfg["steps_per_epoch"]
-    if steps is None:
-        steps = int(train_ds.cardinality())
-        steps = steps if steps > 0 else 1000
+    train_cfg = config["train"]
     try:
-        model.compile(
-            optimizer=_optimizer(config["optimizer"], steps * train_cfg["epochs"]),
-            balancer=config["balancer"],
-            jit_compile=bool(train_cfg["jit_compile"]),
-            steps_per_execution=int(train_cfg["steps_per_execution"]),
-        )
+        strategy = make_strategy(train_cfg["strategy"])
     except ValueError as e:
         raise UsageError(str(e)) from None
+    chief = is_chief(strategy)
+    requested = Path(output)
+    output = requested if chief else Path(tempfile.mkdtemp(prefix="mtlzoo-worker-"))
+    keras.utils.set_random_seed(int(config["seed"]))
+    set_precision(train_cfg["precision"])
+    try:
+        return _train(config, recipe, output, requested, strategy, chief, smoke, profile, overrides, verbose,
+                      export, command)
+    finally:
+        set_precision("float32")
+        if not chief:
+            shutil.rmtree(output, ignore_errors=True)
+
+
+def _train(config, recipe, output: Path, run_dir: Path, strategy, chief, smoke, profile, overrides, verbose,
+           export, command):
+    """The training run proper; ``output`` is ``run_dir`` on the chief, a scratch folder elsewhere."""
+    from zoo.training.guards import NonFiniteLossGuard
+    from zoo.training.resume import ResumeCheckpoint
+
+    bundle = load_data(config)
+    data, train_cfg = config["data"], config["train"]
+    checkpoints = output / "checkpoints"
+    restore_from = run_dir / "checkpoints"
+    if not train_cfg["resume"] and chief:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    with strategy.scope():
+        model = build_model(config, bundle)
+        steps = train_cfg["steps_per_epoch"]
+        if steps is None:
+            steps = int(bundle.train.batch(data["batch_size"]).cardinality())
+            first = ResumeCheckpoint.epochs_done(str(restore_from))
+            train_ds = _epoch_batches(bundle.train, data["batch_size"], data["shuffle_buffer"], int(config["seed"]),
+                                      first, train_cfg["epochs"], data["cache"])
+        else:
+            train_ds = _batches(bundle.train, data["batch_size"], data["shuffle_buffer"], config["seed"],
+                                data["cache"]).repeat()
+        try:
+            model.compile(
+                optimizer=_optimizer(config["optimizer"], steps * train_cfg["epochs"]),
+                balancer=config["balancer"],
+                jit_compile=bool(train_cfg["jit_compile"]),
+                steps_per_execution=int(train_cfg["steps_per_execution"]),
+            )
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     _check_output(output)
-    callbacks = _callbacks(config, output, has_validation=val_ds is not None)
+    val_ds = _batches(bundle.validation, data["eval_batch_size"], cache=data["cache"])
+    train_ds, val_ds = _shard_by_data(train_ds), _shard_by_data(val_ds)
+    test_split = bundle.test if config["evaluation"]["split"] == "test" else bundle.validation
+    resume = ResumeCheckpoint(str(checkpoints), train_cfg["checkpoint_every_steps"], is_chief=chief,
+                              restore_from=str(restore_from))
+    callbacks = [resume, NonFiniteLossGuard(), *_callbacks(config, output, has_validation=val_ds is not None)]
     if verbose is None:
         verbose = train_cfg["verbose"]
     if verbose == "auto":
@@ -202,7 +268,7 @@ def train_recipe(recipe, output, overrides=(), smoke: bool = False, profile: str
         train_ds,
         validation_data=val_ds,
         epochs=train_cfg["epochs"],
-        steps_per_epoch=train_cfg["steps_per_epoch"],
+        steps_per_epoch=steps,
         validation_steps=train_cfg["validation_steps"],
         callbacks=callbacks,
         verbose=verbose,
@@ -225,8 +291,13 @@ def train_recipe(recipe, output, overrides=(), smoke: bool = False, profile: str
                          for t in model.task_specs},
         "test_extra": extra,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
-        "epochs_run": len(history.epoch),
+        "epochs_run": (history.epoch[-1] + 1) if history.epoch else int(resume.restored_epoch or 0),
+        "resumed_from_epoch": resume.restored_epoch,
         "train_seconds": round(train_seconds, 2),
+        "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync,
+        "precision": train_cfg["precision"],
+        "weights_sha256": weights_digest(model),
         "data": {"source": data["source"], "description": bundle.description, "stats": bundle.stats},
         "hardware": hardware(),
         "command": command or _command(recipe, smoke, profile, overrides, output),
@@ -234,8 +305,31 @@ def train_recipe(recipe, output, overrides=(), smoke: bool = False, profile: str
     baseline = config["evaluation"].get("baseline")
     if baseline:
         results["delta_m"] = _delta_m_against(baseline, results["test"])
-    _write_run_folder(output, config, model, results, bundle, export)
+    if chief:
+        _write_run_folder(output, config, model, results, bundle, export)
     return _clean(results)
+
+
+def _shard_by_data(dataset):
+    """In-memory sources cannot be sharded by file: under multi-worker training each worker
+    takes every n-th element (harmless on one worker)."""
+    import tensorflow as tf
+
+    if dataset is None:
+        return None
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def weights_digest(model) -> str:
+    """sha256 over all model weights, to compare replicas/workers bit for bit."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(np.ascontiguousarray(w).tobytes())
+    return digest.hexdigest()
 
 
 def _command(recipe, smoke, profile, overrides, output) -> str:
@@ -296,8 +390,13 @@ def _write_run_folder(output: Path, config: dict, model, results: dict, bundle, 
 
 
 def export_run(model, directory: Path, cfg: dict) -> dict:
-    """Export the trained model into ``DIR/export`` in the recipe's formats (each verified)."""
+    """Export the trained model into ``DIR/export`` in the recipe's formats (each verified).
+
+    A mixed-precision model is exported from its float32 copy (same weights)."""
     import export
+    from zoo.training.precision import float32_copy
+
+    model = float32_copy(model)
 
     out = {}
     formats = cfg.get("formats") or []

@@ -9,16 +9,21 @@ from typing import Callable
 import keras
 
 _BUILDERS: dict[str, Callable] = {}
+_FAMILIES: dict[str, str] = {}
 
 
-def register_model(name: str, builder: Callable) -> None:
-    """Make ``builder(features, tasks, **hparams)`` available as ``zoo.create(name, ...)``."""
+def register_model(name: str, builder: Callable, family: str = "ranking") -> None:
+    """Make ``builder(features, tasks, **hparams)`` available as ``zoo.create(name, ...)``.
+
+    ``family`` is ``ranking`` (tabular features, per-example tasks) or ``vision`` (dense tasks).
+    """
     _BUILDERS[name] = builder
+    _FAMILIES[name] = family
 
 
-def list_models() -> list[str]:
-    """Names of all registered architectures."""
-    return sorted(_BUILDERS)
+def list_models(family: str | None = None) -> list[str]:
+    """Names of the registered architectures, optionally of one family (ranking or vision)."""
+    return sorted(n for n in _BUILDERS if family is None or _FAMILIES[n] == family)
 
 
 def hyperparameters(name: str) -> dict:

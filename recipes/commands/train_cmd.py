@@ -13,6 +13,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--output", "-o", help="run folder (default: runs/<recipe>)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe key, e.g. --set model.params.num_experts=4 or --set balancer=pcgrad")
+    parser.add_argument("--strategy", choices=["auto", "default", "mirrored", "multi_worker"],
+                        help="tf.distribute strategy (auto: multi_worker when TF_CONFIG names several workers, "
+                             "mirrored when several GPUs are visible)")
+    parser.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"],
+                        help="Keras dtype policy; exports stay float32")
+    parser.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel/ONNX exports")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -24,11 +30,21 @@ def run(args) -> int:
     from recipes.runner import train_recipe
 
     output = args.output or str(Path("runs") / Path(args.recipe).stem)
+    overrides = list(args.overrides)
+    if args.strategy:
+        overrides.append(f"train.strategy={args.strategy}")
+    if args.precision:
+        overrides.append(f"train.precision={args.precision}")
+    if args.jit_compile:
+        overrides.append("train.jit_compile=true")
     results = train_recipe(
-        args.recipe, output, overrides=args.overrides, smoke=args.smoke, profile=args.profile,
+        args.recipe, output, overrides=overrides, smoke=args.smoke, profile=args.profile,
         verbose=0 if args.quiet else None, export=False if args.no_export else None,
     )
     print_metrics(results)
+    if results.get("resumed_from_epoch"):
+        print(f"resumed from the checkpoint after epoch {results['resumed_from_epoch']}")
+    print(f"weights sha256: {results['weights_sha256']}")
     print(f"run folder: {output}")
     return 0
 
