@@ -32,6 +32,7 @@ def build(name: str, runs: Path) -> dict:
     import keras
 
     from recipes.runner import train_recipe
+    from zoo.metrics import is_loss_key
     from zoo.pretrained import HERE, sha256
 
     recipe = ENTRIES[name]
@@ -50,7 +51,7 @@ def build(name: str, runs: Path) -> dict:
         "sha256": sha256(target),
         "size_bytes": target.stat().st_size,
         "url": None,
-        "metrics": {k: v for k, v in results["test"].items() if not k.endswith("loss")},
+        "metrics": {k: v for k, v in results["test"].items() if not is_loss_key(k)},
         "test_extra": results.get("test_extra", {}),
         "train_seconds": results["train_seconds"],
         "command": command,

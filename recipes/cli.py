@@ -76,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("MTLZOO_DEBUG"):
             raise
         from zoo.specs import SpecError
-
         from zoo.training.guards import NonFiniteLoss
 
         user_error = isinstance(e, (UsageError, SpecError, ValueError, FileNotFoundError, PermissionError))

@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
         "precision": "float32",
         "resume": True,
         "checkpoint_every_steps": None,
+        "diagnostics_batches": 4,
         "verbose": "auto",
         "early_stopping": {"monitor": "val_loss", "patience": 0, "restore_best_weights": True},
     },

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zoo.metrics import is_loss_key
+
 
 def save_run_plots(results: dict, output: Path) -> list[str]:
     """Write ``training_curves.png`` and ``test_metrics.png``; returns the file names written."""
@@ -14,7 +16,7 @@ def save_run_plots(results: dict, output: Path) -> list[str]:
 
     written = []
     history = results.get("history", {})
-    loss_keys = sorted(k for k in history if k.endswith("loss") and not k.startswith("val_"))
+    loss_keys = sorted(k for k in history if is_loss_key(k) and not k.startswith("val_"))
     if loss_keys:
         fig, axes = plt.subplots(1, len(loss_keys), figsize=(3.2 * len(loss_keys), 2.8), squeeze=False)
         for ax, key in zip(axes[0], loss_keys):
@@ -28,7 +30,7 @@ def save_run_plots(results: dict, output: Path) -> list[str]:
         fig.savefig(output / "training_curves.png", dpi=90)
         plt.close(fig)
         written.append("training_curves.png")
-    test = {k: v for k, v in results.get("test", {}).items() if not k.endswith("loss")}
+    test = {k: v for k, v in results.get("test", {}).items() if not is_loss_key(k)}
     if test:
         fig, ax = plt.subplots(figsize=(max(3.0, 0.6 * len(test) + 1.5), 2.8))
         ax.bar(range(len(test)), list(test.values()))

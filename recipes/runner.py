@@ -259,6 +259,11 @@ def _train(config, recipe, output: Path, run_dir: Path, strategy, chief, smoke, 
     resume = ResumeCheckpoint(str(checkpoints), train_cfg["checkpoint_every_steps"], is_chief=chief,
                               restore_from=str(restore_from))
     callbacks = [resume, NonFiniteLossGuard(), *_callbacks(config, output, has_validation=val_ds is not None)]
+    if train_cfg["diagnostics_batches"]:
+        from zoo.training.callbacks import TaskDiagnostics
+
+        probe_data = bundle.train.take(data["batch_size"] * train_cfg["diagnostics_batches"]).batch(data["batch_size"])
+        callbacks.insert(0, TaskDiagnostics(probe_data, num_batches=int(train_cfg["diagnostics_batches"])))
     if verbose is None:
         verbose = train_cfg["verbose"]
     if verbose == "auto":
@@ -291,6 +296,7 @@ def _train(config, recipe, output: Path, run_dir: Path, strategy, chief, smoke, 
                          for t in model.task_specs},
         "test_extra": extra,
         "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+        "diagnostics": {k: float(v[-1]) for k, v in history.history.items() if "/" in k and v},
         "epochs_run": (history.epoch[-1] + 1) if history.epoch else int(resume.restored_epoch or 0),
         "resumed_from_epoch": resume.restored_epoch,
         "train_seconds": round(train_seconds, 2),
@@ -345,7 +351,7 @@ def _command(recipe, smoke, profile, overrides, output) -> str:
 
 
 def _delta_m_against(baseline: str, test: dict) -> float:
-    from zoo.metrics import delta_m
+    from zoo.metrics import delta_m, is_loss_key
 
     path = Path(baseline)
     if path.is_dir():
@@ -354,7 +360,7 @@ def _delta_m_against(baseline: str, test: dict) -> float:
         single = json.loads(path.read_text())["test"]
     except (OSError, KeyError, json.JSONDecodeError) as e:
         raise UsageError(f"evaluation.baseline {baseline!r}: not a run's metrics.json ({e})") from None
-    keys = {k: v for k, v in test.items() if not k.endswith("_loss") and k != "loss"}
+    keys = {k: v for k, v in test.items() if not is_loss_key(k)}
     return float(delta_m(keys, single))
 
 
@@ -380,7 +386,11 @@ def _write_run_folder(output: Path, config: dict, model, results: dict, bundle, 
     preprocessor = bundle.extras.get("preprocessor")
     if preprocessor is not None:
         (output / "preprocessing.json").write_text(json.dumps(preprocessor.to_dict(), indent=1))
-    results["plots"] = save_run_plots(results, output)
+    from zoo.training.plots import save_training_plots
+
+    results["plots"] = save_run_plots(results, output) + [
+        Path(p).name for p in save_training_plots(results["history"], output)
+    ]
     if export is None:
         export = bool(config["export"]["formats"])
     if export:

@@ -28,7 +28,7 @@ def test_build_train_and_safe_mode_round_trip(name, tmp_path):
     preds = model.predict(x, verbose=0)
     expected = {t["name"] for t in tasks} | ({"ctcvr"} if name == "esmm" else set())
     assert set(preds) == expected
-    for t, p in preds.items():
+    for p in preds.values():
         assert p.shape == (32, 1) and p.dtype == np.float32
         assert np.isfinite(p).all()
     path = tmp_path / f"{name}.keras"

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.specs import TaskSpec
 from zoo.labels import label_mask
+from zoo.specs import TaskSpec
 
 # Lower is better for these metric names; the rest (auc, accuracy, miou, within_*) are higher-better.
 LOWER_IS_BETTER = {
@@ -86,3 +86,10 @@ def delta_m(multi: dict[str, float], single: dict[str, float]) -> float:
         sign = -1.0 if lower_is_better(k) else 1.0
         total += sign * (multi[k] - single[k]) / abs(single[k])
     return 100.0 * total / len(keys)
+
+
+def is_loss_key(key: str) -> bool:
+    """True for training-loss entries of a logs dict (``loss``, ``<task>_loss``), not for metrics
+    such as ``<task>_logloss``."""
+    key = key[4:] if key.startswith("val_") else key
+    return key == "loss" or key.endswith("_loss")

@@ -18,12 +18,13 @@ def add_arguments(parser) -> None:
 def evaluate(model, config: dict) -> dict:
     """Test metrics of ``model`` on the recipe's evaluation split (as the runner computes them)."""
     from recipes.runner import _batches, load_data
+    from zoo.metrics import is_loss_key
 
     bundle = load_data(config)
     split = bundle.test if config["evaluation"]["split"] == "test" else bundle.validation
     model.compile()
     result = model.evaluate(_batches(split, config["data"]["eval_batch_size"]), return_dict=True, verbose=0)
-    return {k: float(v) for k, v in result.items() if not k.endswith("loss")}
+    return {k: float(v) for k, v in result.items() if not is_loss_key(k)}
 
 
 def run(args) -> int:

@@ -14,7 +14,7 @@ class OOVBucket(keras.layers.Layer):
 
     In-vocabulary ids are ``0 .. vocab_size-1`` (``1 .. vocab_size-1`` plus padding ``0``
     when ``padding`` is true); any other id, negative or too large, goes to row
-    ``vocab_size + (|id| mod num_oov)``. Output dtype is int32 (embedding row indices).
+    ``vocab_size + (id mod num_oov)``. Output dtype is int32 (embedding row indices).
     """
 
     def __init__(self, vocab_size: int, num_oov: int = 1, padding: bool = False, **kwargs):
@@ -25,11 +25,13 @@ class OOVBucket(keras.layers.Layer):
 
     def call(self, ids):
         ids = ops.cast(ids, "int64")
-        in_vocab = ops.logical_and(ids >= 0, ids < self.vocab_size)
+        # Written with clip/equal and a non-negative modulo so that TensorFlow, SavedModel and
+        # ONNX (where tf2onnx compares in float and truncates Mod) agree on every int64 id.
+        in_vocab = ops.equal(ops.clip(ids, 0, self.vocab_size - 1), ids)
         if self.num_oov == 1:
             oov = ops.full_like(ids, self.vocab_size)
         else:
-            oov = self.vocab_size + ops.mod(ops.abs(ids), self.num_oov)
+            oov = self.vocab_size + ops.mod(ops.mod(ids, self.num_oov) + self.num_oov, self.num_oov)
         return ops.cast(ops.where(in_vocab, ids, oov), "int32")
 
     def compute_output_spec(self, ids):

@@ -6,6 +6,8 @@ import math
 
 import keras
 
+from zoo.metrics import is_loss_key
+
 
 class NonFiniteLoss(RuntimeError):
     """Training produced a NaN or infinite loss; the message names the task and the step."""
@@ -29,7 +31,7 @@ class NonFiniteLossGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         self._steps_per_epoch = max(self._steps_per_epoch, batch + 1)
-        bad = [k for k, v in logs.items() if k.endswith("loss") and not math.isfinite(float(v))]
+        bad = [k for k, v in logs.items() if is_loss_key(k) and not math.isfinite(float(v))]
         if not bad:
             return
         key = next((k for k in bad if k != "loss"), "loss")

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from zoo.training.balancers.base import Balancer
+from zoo.training.balancers.cagrad import CAGrad
+from zoo.training.balancers.dwa import DWA
+from zoo.training.balancers.famo import FAMO
+from zoo.training.balancers.gradnorm import GradNorm
+from zoo.training.balancers.mgda import MGDA
+from zoo.training.balancers.nash_mtl import NashMTL
+from zoo.training.balancers.pcgrad import PCGrad
 from zoo.training.balancers.static import Static
+from zoo.training.balancers.uncertainty import Uncertainty
 
 BALANCERS: dict[str, type[Balancer]] = {
-    Static.name: Static,
+    cls.name: cls for cls in (Static, Uncertainty, DWA, GradNorm, PCGrad, CAGrad, MGDA, NashMTL, FAMO)
 }
 
 
