@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
         "batch_size": 256,
         "eval_batch_size": 4096,
         "shuffle_buffer": 10000,
-        "cache": True,
+        "cache": None,  # None: cache in memory only when the source is in memory (known size)
     },
     "features": None,
     "tasks": None,

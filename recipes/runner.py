@@ -226,26 +226,29 @@ def _train(config, recipe, output: Path, run_dir: Path, strategy, chief, smoke, 
     from zoo.training.guards import NonFiniteLossGuard
     from zoo.training.resume import ResumeCheckpoint
 
-    bundle = load_data(config)
+    bundle = _with_known_sizes(load_data(config))
     data, train_cfg = config["data"], config["train"]
     checkpoints = output / "checkpoints"
     restore_from = run_dir / "checkpoints"
     if not train_cfg["resume"] and chief:
         shutil.rmtree(checkpoints, ignore_errors=True)
+    cache = data["cache"] if data["cache"] is not None else int(bundle.train.cardinality()) > 0
     with strategy.scope():
         model = build_model(config, bundle)
         steps = train_cfg["steps_per_epoch"]
-        if steps is None:
-            steps = int(bundle.train.batch(data["batch_size"]).cardinality())
+        examples = int(bundle.train.cardinality())
+        if steps is None and examples > 0:
+            steps = math.ceil(examples / data["batch_size"])
             first = ResumeCheckpoint.epochs_done(str(restore_from))
             train_ds = _epoch_batches(bundle.train, data["batch_size"], data["shuffle_buffer"], int(config["seed"]),
-                                      first, train_cfg["epochs"], data["cache"])
+                                      first, train_cfg["epochs"], cache)
         else:
-            train_ds = _batches(bundle.train, data["batch_size"], data["shuffle_buffer"], config["seed"],
-                                data["cache"]).repeat()
+            train_ds = _batches(bundle.train, data["batch_size"], data["shuffle_buffer"], config["seed"], cache)
+            if steps is not None:
+                train_ds = train_ds.repeat()
         try:
             model.compile(
-                optimizer=_optimizer(config["optimizer"], steps * train_cfg["epochs"]),
+                optimizer=_optimizer(config["optimizer"], (steps or 1000) * train_cfg["epochs"]),
                 balancer=config["balancer"],
                 jit_compile=bool(train_cfg["jit_compile"]),
                 steps_per_execution=int(train_cfg["steps_per_execution"]),
@@ -253,7 +256,7 @@ def _train(config, recipe, output: Path, run_dir: Path, strategy, chief, smoke, 
         except ValueError as e:
             raise UsageError(str(e)) from None
     _check_output(output)
-    val_ds = _batches(bundle.validation, data["eval_batch_size"], cache=data["cache"])
+    val_ds = _batches(bundle.validation, data["eval_batch_size"], cache=cache)
     train_ds, val_ds = _shard_by_data(train_ds), _shard_by_data(val_ds)
     test_split = bundle.test if config["evaluation"]["split"] == "test" else bundle.validation
     resume = ResumeCheckpoint(str(checkpoints), train_cfg["checkpoint_every_steps"], is_chief=chief,
@@ -314,6 +317,19 @@ def _train(config, recipe, output: Path, run_dir: Path, strategy, chief, smoke, 
     if chief:
         _write_run_folder(output, config, model, results, bundle, export)
     return _clean(results)
+
+
+def _with_known_sizes(bundle):
+    """Streamed sources count their rows while preparing the splits (``stats["rows"]``); telling
+    tf.data those sizes lets Keras know its epochs (progress bar, validation, exact resume)."""
+    import tensorflow as tf
+
+    rows = (bundle.stats or {}).get("rows") or {}
+    for split in ("train", "validation", "test"):
+        dataset = getattr(bundle, split)
+        if dataset is not None and int(dataset.cardinality()) < 0 and rows.get(split, 0) > 0:
+            setattr(bundle, split, dataset.apply(tf.data.experimental.assert_cardinality(int(rows[split]))))
+    return bundle
 
 
 def _shard_by_data(dataset):

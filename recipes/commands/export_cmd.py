@@ -25,6 +25,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--version", type=int, default=1, help="SavedModel version directory (default: 1)")
     parser.add_argument("--name", default=None, help="Triton model name (default: the model's name)")
     parser.add_argument("--max-batch", type=int, default=1024, help="Triton max_batch_size (default: 1024)")
+    parser.add_argument("--raw-inputs", action="store_true",
+                        help="onnx only: a graph taking the RAW columns (strings, raw numbers) with the fitted "
+                             "preprocessing (vocabularies as LabelEncoder nodes, normalisation) in front")
+    parser.add_argument("--preprocessing", metavar="FILE",
+                        help="the run's preprocessing.json (default: next to MODEL)")
     parser.add_argument("--json", action="store_true", help="print the export report as JSON")
 
 
@@ -36,8 +41,29 @@ def load_model(spec: str):
     return loader(spec)
 
 
+def _preprocessing(args) -> dict:
+    """The fitted preprocessing of a run: --preprocessing, else preprocessing.json beside MODEL."""
+    from pathlib import Path
+
+    path = Path(args.preprocessing) if args.preprocessing else Path(args.model).parent / "preprocessing.json"
+    if not path.is_file():
+        raise UsageError(f"--raw-inputs needs the run's preprocessing.json (not found: {path}); "
+                         "only models trained from a tabular source have one")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path}: not valid JSON ({e})") from None
+
+
 def _export(model, args):
     import export
+
+    if args.raw_inputs:
+        if args.format != "onnx" or args.precision != "float32" or args.quantize:
+            raise UsageError("--raw-inputs applies to float32 onnx exports only")
+        from export.raw_inputs import to_onnx_raw
+
+        return to_onnx_raw(model, _preprocessing(args), args.output)
 
     variant = args.precision != "float32" or args.quantize
     if args.format == "saved_model":
