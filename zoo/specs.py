@@ -68,6 +68,18 @@ def _check_keys(owner: str, data: dict, cls: type) -> None:
             raise SpecError(f"{owner}: unknown key {key!r} (valid: {', '.join(valid)})")
 
 
+def _from_dict(cls, word: str, data):
+    """Shared body of ``FeatureSpec.from_dict`` and ``TaskSpec.from_dict``."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise SpecError(f"{word} spec must be a mapping, got {type(data).__name__}")
+    _check_keys(f"{word} {data.get('name')!r}", data, cls)
+    if "name" not in data:
+        raise SpecError(f"{word} spec: missing key 'name'")
+    return cls(**data)
+
+
 def _positive_int(owner: str, field: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise SpecError(f"{owner}: {field} must be an integer >= {minimum}, got {value!r}")
@@ -166,14 +178,7 @@ class FeatureSpec:
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
         """Build a spec from a plain dict; an unknown key raises SpecError naming it."""
-        if isinstance(data, FeatureSpec):
-            return data
-        if not isinstance(data, dict):
-            raise SpecError(f"feature spec must be a mapping, got {type(data).__name__}")
-        _check_keys(f"feature {data.get('name')!r}", data, cls)
-        if "name" not in data:
-            raise SpecError("feature spec: missing key 'name'")
-        return cls(**data)
+        return _from_dict(cls, "feature", data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,14 +243,7 @@ class TaskSpec:
     @classmethod
     def from_dict(cls, data: dict) -> TaskSpec:
         """Build a spec from a plain dict; an unknown key raises SpecError naming it."""
-        if isinstance(data, TaskSpec):
-            return data
-        if not isinstance(data, dict):
-            raise SpecError(f"task spec must be a mapping, got {type(data).__name__}")
-        _check_keys(f"task {data.get('name')!r}", data, cls)
-        if "name" not in data:
-            raise SpecError("task spec: missing key 'name'")
-        return cls(**data)
+        return _from_dict(cls, "task", data)
 
 
 def parse_features(items) -> list[FeatureSpec]:
