@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
         "early_stopping": {"monitor": "val_loss", "patience": 0, "restore_best_weights": True},
     },
     "evaluation": {"split": "test", "baseline": None},
-    "export": {"formats": ["saved_model", "onnx"], "opset": None},
+    "export": {"formats": ["saved_model", "onnx"], "opset": None, "atol": None},
     "profiles": {},
 }
 OPEN_MAPS = {"data.params", "model.params", "balancer", "profiles", "optimizer"}

@@ -15,7 +15,11 @@ def label_mask(task: TaskSpec, y_true):
             y = tf.squeeze(y, -1)
         if task.kind == "multiclass":
             y = tf.reshape(y, [-1])
-        return tf.logical_and(tf.not_equal(y, task.ignore_label), y >= 0)
+        present = tf.logical_and(tf.not_equal(y, task.ignore_label), y >= 0)
+        if task.kind == "segmentation":
+            # Documented rule: classes >= num_classes (e.g. a 255 "void" label) are ignored too.
+            present = tf.logical_and(present, y < task.num_classes)
+        return present
     y = tf.cast(y_true, tf.float32)
     finite = tf.math.is_finite(y)
     if task.kind == "depth":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 

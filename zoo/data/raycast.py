@@ -114,7 +114,7 @@ def _box_hits(origin, dirs, centers, halves, yaws):
     """Slab test against yaw-rotated boxes: distances ``[P, Nb]`` and outward normals ``[P, Nb, 3]``."""
     rot = _yaw_matrices(yaws)  # local -> world
     o_local = np.einsum("nji,nj->ni", rot, origin[None, :] - centers)  # [Nb, 3]
-    d_local = np.einsum("nji,pj->pni", rot, dirs)  # [P, Nb, 3]
+    d_local = np.matmul(dirs[None], rot).transpose(1, 0, 2)  # [P, Nb, 3]
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / d_local
         t1 = (-halves - o_local) * inv
@@ -126,7 +126,7 @@ def _box_hits(origin, dirs, centers, halves, yaws):
     t = np.where((t_near <= t_far) & (t_near > _EPS), t_near, np.inf)
     sign = -np.sign(np.take_along_axis(d_local, axis[..., None], -1)[..., 0])
     local_n = (np.arange(3) == axis[..., None]) * sign[..., None]
-    normal = np.einsum("nij,pnj->pni", rot, local_n)
+    normal = np.matmul(local_n.transpose(1, 0, 2), rot.transpose(0, 2, 1)).transpose(1, 0, 2)
     return t, normal
 
 

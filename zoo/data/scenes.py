@@ -22,7 +22,7 @@ from zoo.data.sources import DataBundle
 from zoo.specs import FeatureSpec, TaskSpec
 
 _SPLITS = ("train", "validation", "test")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # bump whenever rendering changes
 
 
 def _colour(rng: np.random.Generator, hue: float, sat=(0.45, 0.9), val=(0.55, 1.0)) -> list[float]:
@@ -125,8 +125,10 @@ def render_scenes(n: int, height: int = 64, width: int = 64, num_classes: int = 
         rng = np.random.default_rng([seed, stream, i])
         scene, camera = random_scene(rng, num_classes, min_objects, max_objects)
         r = render(scene, camera, height, width)
-        image = r["image"] + rng.normal(0.0, noise, r["image"].shape) if noise else r["image"]
-        out["image"][i] = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+        image = r["image"].astype(np.float32)
+        if noise:
+            image += noise * rng.standard_normal(image.shape, dtype=np.float32)
+        out["image"][i] = np.clip(image * 255.0 + 0.5, 0.0, 255.0).astype(np.uint8)
         out["segmentation"][i] = r["segmentation"]
         out["depth"][i] = r["depth"]
         out["normals"][i] = r["normals"]
@@ -198,7 +200,7 @@ def scenes_source(num_train: int = 2000, num_validation: int = 250, num_test: in
                   max_objects=max_objects, seed=seed, noise=noise)
     start = time.perf_counter()
     splits = {}
-    for split, n in zip(_SPLITS, (num_train, num_validation, num_test)):
+    for split, n in zip(_SPLITS, (num_train, num_validation, num_test), strict=True):
         splits[split] = scenes_dataset(cached_scenes(split, n, cache_dir, **params), tasks) if n else None
     if splits["test"] is None:
         raise ValueError("scenes: num_test must be >= 1")

@@ -34,7 +34,7 @@ def aitm(
             z = InfoTransferAttention(info_dim, name=f"zoo__ait_{t.name}")([info, q])
         if previous_p is not None and calibrator_weight > 0:
             p = task_head(z, t, name=f"zoo__head_{t.name}")
-            p = FunnelCalibrator(calibrator_weight, name=t.name)(previous_p, p)
+            p = FunnelCalibrator(calibrator_weight, name=t.name, dtype="float32")(previous_p, p)
         else:
             p = task_head(z, t)
         outputs[t.name] = p

@@ -66,7 +66,7 @@ def task_head(x, task: TaskSpec, tower_units=(), activation="relu", dropout=0.0,
     if tower_units:
         x = MLP(tower_units, activation=activation, dropout=dropout, name=f"zoo__tower_{task.name}")(x)
     return keras.layers.Dense(
-        task.output_width, activation=_HEAD_ACTIVATION[task.kind], name=name or task.name
+        task.output_width, activation=_HEAD_ACTIVATION[task.kind], name=name or task.name, dtype="float32"
     )(x)
 
 

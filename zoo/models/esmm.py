@@ -28,7 +28,7 @@ def esmm(features, tasks, tower_units=(360, 200, 80), activation="relu", dropout
     x = encode_features(inputs, features)
     p_ctr = task_head(MLP(tower_units, activation, dropout, name=f"zoo__tower_{ctr.name}")(x), ctr)
     p_cvr = task_head(MLP(tower_units, activation, dropout, name=f"zoo__tower_{cvr.name}")(x), cvr)
-    p_ctcvr = keras.layers.Multiply(name=ctcvr.name)([p_ctr, p_cvr])
+    p_ctcvr = keras.layers.Multiply(name=ctcvr.name, dtype="float32")([p_ctr, p_cvr])
     outputs = {ctr.name: p_ctr, cvr.name: p_cvr, ctcvr.name: p_ctcvr}
     hp = dict(tower_units=list(tower_units), activation=activation, dropout=dropout)
     return finish("esmm", inputs, outputs, features, tasks, hp)

@@ -33,7 +33,6 @@ class MultiTaskModel(keras.Model):
         self.hparams = dict(zoo["hparams"] or {})
         self.gate_layers = tuple(zoo["gate_layers"] or ())
         self.balancer: Balancer | None = None
-        self.balancer_optimizer: keras.optimizers.Optimizer | None = None
         self._side = _Untracked()
 
     # ----------------------------------------------------------------- config
@@ -67,8 +66,10 @@ class MultiTaskModel(keras.Model):
 
         ``balancer`` is a name (``static``, ...), a ``{"name": ..., **params}`` dict or a
         Balancer. Other keyword arguments (``jit_compile``, ``steps_per_execution``,
-        ``run_eagerly``) go to Keras. A balancer with trainable state gets
-        ``self.balancer_optimizer``, a clone of the optimizer (its own learning rate if set).
+        ``run_eagerly``) go to Keras. A balancer's learned state (e.g. uncertainty
+        log-variances) is updated by the balancer itself inside the train step.
+        Under ``mixed_float16`` Keras wraps the optimizer in a ``LossScaleOptimizer``; the
+        train step scales what it differentiates.
         """
         for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
             if kwargs.get(key) is not None:
@@ -77,10 +78,6 @@ class MultiTaskModel(keras.Model):
         tasks = self.loss_tasks
         self.balancer = get_balancer(balancer)
         self.balancer.build([t.name for t in tasks], [t.weight for t in tasks], [t.kind for t in tasks])
-        self.balancer_optimizer = None
-        if self.balancer.trainable_variables:
-            self.balancer_optimizer = _clone_optimizer(self.optimizer, self.balancer.learning_rate)
-            self.balancer_optimizer.build(self.balancer.trainable_variables)
         self._side = _Untracked()
         if self.balancer.gram_target is not None:
             self._prepare_gram_target(self.balancer.gram_target)
@@ -136,13 +133,8 @@ class MultiTaskModel(keras.Model):
         """Per-task losses ``[T]``, each this replica's share of the global masked mean."""
         return tf.stack(self._task_loss_list(y, y_pred))
 
-    def _task_loss_list(self, y, y_pred) -> list:
-        """Per-task losses as separate scalars (so each task's gradient reaches only its own
-        graph), each this replica's share of the global masked mean.
-
-        Dividing by the label count summed over replicas makes the all-reduced gradient equal
-        to the single-replica gradient of the same global batch.
-        """
+    def _task_loss_sums(self, y, y_pred) -> tuple[list, list]:
+        """This replica's per-task masked loss sums and label counts (lists of scalars)."""
         sums, counts = [], []
         for t in self.loss_tasks:
             if t.name not in y:
@@ -150,8 +142,28 @@ class MultiTaskModel(keras.Model):
             s, c = masked_loss_sum(t, y[t.name], y_pred[t.name])
             sums.append(s)
             counts.append(c)
-        counts = tf.unstack(tf.maximum(_all_reduce_sum(tf.stack(counts)), 1.0))
-        return [s / c for s, c in zip(sums, counts, strict=False)]
+        return sums, counts
+
+    def _task_loss_list(self, y, y_pred) -> list:
+        """Per-task losses as separate scalars (so each task's gradient reaches only its own
+        graph), each this replica's share of the global masked mean."""
+        return self._losses_and_global(y, y_pred)[0]
+
+    def _losses_and_global(self, y, y_pred) -> tuple[list, tf.Tensor]:
+        """``(local, global)``: this replica's shares of the per-task masked means (a list of
+        scalars) and the global means ``[T]`` (constants), from ONE all-reduce of the loss sums
+        and label counts.
+
+        Dividing by the label count summed over replicas makes the all-reduced gradient equal
+        to the single-replica gradient of the same global batch; the shares sum to the global
+        means. Every train step issues this same first collective, whatever the balancer.
+        """
+        sums, counts = self._task_loss_sums(y, y_pred)
+        n = len(sums)
+        reduced = _all_reduce_sum(tf.concat([tf.stop_gradient(tf.stack(sums)), tf.stack(counts)], 0))
+        global_counts = tf.maximum(reduced[n:], 1.0)
+        local = [s / c for s, c in zip(sums, tf.unstack(global_counts), strict=True)]
+        return local, reduced[:n] / global_counts
 
     def _extra_losses(self):
         """Regularisers and layer penalties (e.g. AITM's calibrator), averaged over replicas."""
@@ -161,61 +173,75 @@ class MultiTaskModel(keras.Model):
         return tf.add_n([tf.cast(v, tf.float32) for v in self.losses]) / float(replicas)
 
     def train_step(self, data):
+        """One step: per-task masked losses, the balancer's combination, one optimizer update.
+
+        Collectives, in the same order on every replica: the loss sums and label counts; the
+        Gram inputs (balancers with a ``gram_target``) or the shared task gradients (gradient
+        methods); the optimizer's gradient all-reduce. Balancer state is written locally with
+        values computed from those all-reduced inputs.
+        """
         x, y = data[0], data[1]
         balancer = self.balancer
         variables = self.trainable_variables
-        balancer_vars = list(balancer.trainable_variables)
         target = balancer.gram_target
+        scaling = self._scales_loss()
         persistent = balancer.needs_task_gradients or target is not None
+        state_grads: list = []
         with tf.GradientTape(persistent=persistent) as tape:
             if target == "representation":
                 y_pred, representation = self._side.representation_model(x, training=True)
             else:
                 y_pred = self(x, training=True)
-            task_losses = self._task_loss_list(y, y_pred)
+            task_losses, global_losses = self._losses_and_global(y, y_pred)
             losses = tf.stack(task_losses)
             extra = self._extra_losses()
-            if not balancer.needs_task_gradients:
+            if balancer.needs_task_gradients:
+                # What is differentiated is loss-scaled (mixed_float16); combined after unscaling.
+                to_diff = [self.optimizer.scale_loss(loss) for loss in task_losses] if scaling else task_losses
+                extra_diff = self.optimizer.scale_loss(extra) if scaling else extra
+            else:
                 gram = None
-                if target is None:
-                    # Only all-reduced when read: an unused collective could run out of order.
-                    global_losses = _all_reduce_sum(tf.stop_gradient(losses)) if balancer.uses_global_losses else None
-                else:
+                if target is not None:
+                    to_diff = [self.optimizer.scale_loss(loss) for loss in task_losses] if scaling else task_losses
                     with tape.stop_recording():
                         sources = [representation] if target == "representation" else self._side.gram_variables
-                        # One all-reduce for the losses and the Gram inputs keeps every replica's
-                        # collectives in the same order.
-                        global_losses, gram = self._task_gram(
-                            tape, task_losses, tf.stop_gradient(losses), sources, target == "representation"
-                        )
+                        gram = self._task_gram(tape, to_diff, sources, target == "representation", scaling)
+                with tape.stop_recording():
+                    state_grads = balancer.state_gradients(global_losses, gram)
                 total = balancer.combine_losses(losses, global_losses, gram) + extra
+                if scaling:
+                    total = self.optimizer.scale_loss(total)
+        learning_rate = self.optimizer.learning_rate if state_grads else None
         if balancer.needs_task_gradients:
-            grads = self._combined_task_gradients(tape, losses, task_losses, extra, variables)
-            balancer_grads = []
+            grads = self._combined_task_gradients(tape, global_losses, to_diff, extra_diff, variables, scaling)
         else:
-            all_grads = tape.gradient(total, variables + balancer_vars)
+            grads = tape.gradient(total, variables)
             del tape
-            if _num_replicas() > 1 and (global_losses is not None or gram is not None):
-                # Collectives must run in the same order on every replica: finish the balancer's
-                # all-reduces before the optimizer all-reduces the gradients.
-                deps = [t for t in (global_losses, gram) if t is not None]
-                with tf.control_dependencies(deps):
-                    all_grads = [None if g is None else tf.identity(g) for g in all_grads]
-            grads, balancer_grads = all_grads[: len(variables)], all_grads[len(variables) :]
-        self.optimizer.apply_gradients(zip(grads, variables, strict=False))
-        if balancer_vars:
-            balancer_grads = [tf.zeros_like(v) if g is None else g for g, v in zip(balancer_grads, balancer_vars, strict=False)]
-            self.balancer_optimizer.apply_gradients(zip(balancer_grads, balancer_vars, strict=False))
-            balancer.after_update()
+        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
+        if state_grads:
+            balancer.apply_state_gradients(state_grads, learning_rate)
         self._update_metrics(losses, extra, y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
+        return self._step_logs()
 
-    def _task_gram(self, tape, task_losses, losses, sources, per_example: bool):
-        """``(global losses [T], gram [T, T])``: the losses and the inner products of the task
-        gradients on ``sources``, both over the global batch, from one all-reduce.
+    def _scales_loss(self) -> bool:
+        """True when the optimizer scales the loss (a ``LossScaleOptimizer`` under mixed_float16)."""
+        optimizer = self.optimizer
+        return isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or bool(
+            getattr(optimizer, "loss_scale_factor", None)
+        )
+
+    def _loss_scale(self) -> tf.Tensor:
+        """The optimizer's current loss scale as a float32 scalar."""
+        return tf.cast(self.optimizer.scale_loss(tf.constant(1.0)), tf.float32)
+
+    def _task_gram(self, tape, task_losses, sources, per_example: bool, scaled: bool = False):
+        """``gram [T, T]``: inner products of the task gradients on ``sources`` over the global
+        batch, from one all-reduce.
 
         Gradients on weights are summed over replicas before the products; gradients on a
         per-example representation live on disjoint rows, so their products are summed instead.
+        ``scaled``: the losses carry the optimizer's loss scale, removed here; a step whose
+        scaled gradients overflowed gets a zero Gram matrix (the optimizer skips that step).
         """
         rows = []
         for t in range(len(self.loss_tasks)):
@@ -223,23 +249,36 @@ class MultiTaskModel(keras.Model):
             rows.append(
                 tf.concat(
                     [
-                        tf.reshape(tf.zeros(src.shape, tf.float32) if g is None else tf.convert_to_tensor(g), [-1])
-                        for g, src in zip(grads, sources, strict=False)
+                        tf.reshape(
+                            tf.zeros(src.shape, tf.float32) if g is None else tf.cast(tf.convert_to_tensor(g), tf.float32),
+                            [-1],
+                        )
+                        for g, src in zip(grads, sources, strict=True)
                     ],
                     0,
                 )
             )
         flat = tf.stack(rows)
+        if scaled:
+            flat = flat / self._loss_scale()
         if per_example:
-            global_losses, gram = _all_reduce_sum([losses, tf.matmul(flat, flat, transpose_b=True)])
-            return global_losses, gram
-        global_losses, flat = _all_reduce_sum([losses, flat])
-        return global_losses, tf.matmul(flat, flat, transpose_b=True)
+            gram = _all_reduce_sum(tf.matmul(flat, flat, transpose_b=True))
+        else:
+            flat = _all_reduce_sum(flat)
+            gram = tf.matmul(flat, flat, transpose_b=True)
+        if scaled:
+            gram = tf.where(tf.reduce_all(tf.math.is_finite(gram)), gram, tf.zeros_like(gram))
+        return gram
 
-    def _combined_task_gradients(self, tape, losses, task_losses, extra, variables):
+    def _combined_task_gradients(self, tape, global_losses, task_losses, extra, variables, scaled: bool = False):
         """Gradient-method path: per-task gradients on the shared variables are all-reduced
         across replicas, combined by the balancer, and written back; a variable reached by one
-        task only gets that task's gradient."""
+        task only gets that task's gradient.
+
+        ``scaled``: the losses carry the optimizer's loss scale; the shared gradients are
+        unscaled before the balancer sees them (its rule need not be scale-equivariant, e.g.
+        Nash-MTL) and the combined direction is scaled again for the optimizer to unscale.
+        """
         n_tasks = len(self.loss_tasks)
         per_task = [
             tape.gradient(task_losses[t], variables, unconnected_gradients=tf.UnconnectedGradients.NONE)
@@ -251,11 +290,13 @@ class MultiTaskModel(keras.Model):
         grads: list = [None] * len(variables)
         if shared:
             replicas = _num_replicas()
-            global_losses = losses
-            if replicas > 1:
-                ctx = tf.distribute.get_replica_context()
-                flat, global_losses = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [flat, global_losses])
+            flat = _all_reduce_sum(flat)
+            scale = self._loss_scale() if scaled else None
+            if scaled:
+                flat = flat / scale
             combined = self.balancer.combine_gradients(flat, global_losses)
+            if scaled:
+                combined = combined * scale
             # The optimizer sums gradients over replicas again; every replica now holds the same
             # combined direction, so hand each 1/replicas of it.
             combined = combined / float(replicas)
@@ -280,7 +321,19 @@ class MultiTaskModel(keras.Model):
         y_pred = self(x, training=False)
         losses = self._task_losses(y, y_pred)
         self._update_metrics(losses, tf.constant(0.0), y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
+        return self._step_logs()
+
+    def _step_logs(self) -> dict:
+        """The step's logs: every metric's result.
+
+        Under multi-worker training Keras reduces them with ``strategy.reduce("MEAN", v,
+        axis=0)``, which fails on scalars ("Invalid reduction dimension 0 for input with 0
+        dimensions", tensorflow/tensorflow#72388); shape ``[1]`` reduces to the scalar mean.
+        """
+        logs = {m.name: m.result() for m in self.metrics}
+        if _in_multi_worker_mode(self.distribute_strategy):
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
 
     def _update_metrics(self, losses, extra, y, y_pred):
         ctx = tf.distribute.get_replica_context()
@@ -305,12 +358,32 @@ class MultiTaskModel(keras.Model):
             kwargs["callbacks"] = with_zoo_callbacks(kwargs.get("callbacks"))
         return super().fit(*args, **kwargs)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Build the optimizer inside the strategy scope without touching a data batch.
+
+        Works around keras-team/keras#20329: under a strategy, Keras' TF trainer pulls a batch
+        and calls ``strategy.reduce("MEAN", batch)`` on it just to build state symbolically;
+        with ``MultiWorkerMirroredStrategy`` that reduce of a nested dict batch crashes. A zoo
+        model is a built functional model whose metrics are created in ``compile``, so the
+        only state left to create is the optimizer's: ``_symbolic_build`` does exactly that
+        when nothing else is unbuilt, and never reads the batch then.
+        """
+        strategy = getattr(self, "_distribute_strategy", None)
+        nothing_but_optimizer = (
+            self._compile_metrics is None
+            and self._compile_loss is None
+            and all(layer.built for layer in self._flatten_layers())
+        )
+        if strategy is None or not nothing_but_optimizer:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        with strategy.scope():
+            self._symbolic_build(data_batch=None)
+
     def _trackable_children(self, save_type="checkpoint", **kwargs):
         children = super()._trackable_children(save_type, **kwargs)
         if save_type == "savedmodel":
             # Balancer state is checkpointed with the model but never exported.
-            for key in ("balancer", "balancer_optimizer"):
-                children.pop(key, None)
+            children.pop("balancer", None)
         return children
 
     # ------------------------------------------------------------ diagnostics
@@ -354,24 +427,14 @@ def _num_replicas() -> int:
     return ctx.num_replicas_in_sync if ctx is not None else 1
 
 
+def _in_multi_worker_mode(strategy) -> bool:
+    """True for a MultiWorkerMirroredStrategy that spans more than one worker."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
+
+
 def _all_reduce_sum(value):
     """Sum over replicas inside a replica context; the value itself otherwise."""
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
         return value
     return ctx.all_reduce(tf.distribute.ReduceOp.SUM, value)
-
-
-def _clone_optimizer(optimizer, learning_rate: float | None):
-    """A fresh optimizer of the same class and settings, without weight decay or clipping."""
-    config = dict(optimizer.get_config())
-    for key in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
-        if key in config:
-            config[key] = None
-    config["use_ema"] = False
-    config.pop("loss_scale_factor", None)
-    config.pop("gradient_accumulation_steps", None)
-    config["name"] = "balancer_optimizer"
-    if learning_rate is not None:
-        config["learning_rate"] = float(learning_rate)
-    return type(optimizer).from_config(config)

@@ -7,6 +7,9 @@ import numpy as np
 import tensorflow as tf
 from keras.src.saving.keras_saveable import KerasSaveable
 
+#: Adam's β1, β2 and ε for the learned state (Keras' defaults).
+_ADAM = (0.9, 0.999, 1e-7)
+
 #: Task kinds whose loss is a likelihood of a continuous value (Kendall's "regression" form).
 CONTINUOUS_KINDS = ("regression", "depth", "normals")
 
@@ -32,9 +35,16 @@ class Balancer(tf.Module, KerasSaveable):
 
     State lives in ``keras.Variable``s created in ``build`` through ``add_state``. It is
     tracked for ``tf.train.Checkpoint`` and saved in ``.keras``/``.weights.h5`` files (via
-    ``save_own_variables``), never in exported graphs. ``trainable_variables`` are trained by
-    the model with a clone of its optimizer (learning rate ``learning_rate`` when set) on the
-    gradient of the ``combine_losses`` result; ``after_update`` runs after that step.
+    ``save_own_variables``), never in exported graphs. Every replica holds its own copy and
+    writes it with the same value, computed from all-reduced inputs only, so state updates
+    need no collective of their own.
+
+    ``trainable_variables`` (e.g. uncertainty log-variances) are learned: ``combine_losses``
+    is also a surrogate whose gradient on them is the update direction, and
+    ``state_gradients`` gives that same gradient in closed form from the global losses. The
+    model feeds it to ``apply_state_gradients``, a small in-graph Adam (learning rate
+    ``learning_rate``, or the model optimizer's), then ``after_update`` runs. No second Keras
+    optimizer: its per-step cost dwarfed these few scalars (see ``benchmarks/balancers.py``).
     """
 
     name = "base"
@@ -42,8 +52,6 @@ class Balancer(tf.Module, KerasSaveable):
     needs_task_gradients = False
     #: ``None``, ``"layer"`` or ``"representation"``: where ``combine_losses`` wants a task Gram matrix.
     gram_target: str | None = None
-    #: True when ``combine_losses`` reads ``global_losses`` (all-reduced only then).
-    uses_global_losses = False
     #: Learning rate of the optimizer for ``trainable_variables`` (None: the model's).
     learning_rate: float | None = None
 
@@ -73,9 +81,10 @@ class Balancer(tf.Module, KerasSaveable):
             np.asarray(value, np.float32),
             dtype="float32",
             trainable=trainable,
-            # Every replica computes the same new value from all-reduced inputs; trainable
-            # state is written by the optimizer, which handles replicas itself.
-            aggregation="none" if trainable else "only_first_replica",
+            # Every replica computes the same new value from all-reduced inputs and writes its
+            # own copy. ("only_first_replica" would turn each write into a cross-replica
+            # merge_call with a broadcast: a synchronisation point per write, for nothing.)
+            aggregation="none",
             name=f"{self.name}_{name}",
         )
         setattr(self, name, var)
@@ -88,6 +97,15 @@ class Balancer(tf.Module, KerasSaveable):
     def trainable_variables(self):
         """Variables the model trains for the balancer (e.g. uncertainty log-variances)."""
         return [getattr(self, n) for n in self._trainable_names]
+
+    def _build_adam(self) -> None:
+        """Adam moments for the trainable state (call at the end of ``build``)."""
+        if self._trainable_names and "adam_step" not in self._state_names:
+            for n in list(self._trainable_names):
+                shape = getattr(self, n).shape
+                self.add_state(f"{n}_adam_m", np.zeros(shape))
+                self.add_state(f"{n}_adam_v", np.zeros(shape))
+            self.add_state("adam_step", 0.0)
 
     def state_variables(self) -> dict:
         """All state variables by name."""
@@ -107,6 +125,35 @@ class Balancer(tf.Module, KerasSaveable):
     def combine_gradients(self, grads: tf.Tensor, losses: tf.Tensor) -> tf.Tensor:
         """Gradient-based balancers: one ``[P]`` direction from ``[T, P]`` task gradients."""
         raise NotImplementedError(f"balancer {self.name!r} combines losses, not gradients")
+
+    def state_gradients(self, global_losses: tf.Tensor, gram=None) -> list:
+        """Closed-form gradients of the learned state (one per ``trainable_variables`` entry),
+        from global (all-reduced) quantities only, so every replica gets the same values.
+
+        Call before ``combine_losses`` in the same step (it may advance the state it reads).
+        """
+        return []
+
+    def apply_state_gradients(self, grads: list, learning_rate) -> None:
+        """One Adam step (β = 0.9, 0.999) of the learned state, then ``after_update``.
+
+        ``learning_rate`` is used when the balancer has none of its own. TensorFlow's fused
+        Adam kernel on each replica's own copy: a handful of ops, no optimizer, no collective.
+        """
+        if not grads:
+            return
+        lr = tf.cast(learning_rate if self.learning_rate is None else self.learning_rate, tf.float32)
+        beta1, beta2, eps = _ADAM
+        step = tf.convert_to_tensor(self.adam_step) + 1.0
+        self.adam_step.assign(step)
+        beta1_power, beta2_power = tf.pow(beta1, step), tf.pow(beta2, step)
+        for name, grad in zip(self._trainable_names, grads, strict=True):
+            var, m, v = (_handle(getattr(self, n)) for n in (name, f"{name}_adam_m", f"{name}_adam_v"))
+            tf.raw_ops.ResourceApplyAdam(
+                var=var, m=m, v=v, beta1_power=beta1_power, beta2_power=beta2_power, lr=lr, beta1=beta1,
+                beta2=beta2, epsilon=eps, grad=tf.where(tf.math.is_finite(grad), grad, 0.0),
+            )
+        self.after_update()
 
     def after_update(self) -> None:
         """Runs in the train step after the balancer's own variables were updated."""
@@ -139,6 +186,11 @@ class Balancer(tf.Module, KerasSaveable):
         for n in self._state_names:
             if n in keys:
                 getattr(self, n).assign(np.asarray(store[n]))
+
+
+def _handle(variable):
+    """The resource handle of a state variable (this replica's copy under ``tf.distribute``)."""
+    return getattr(variable, "value", variable).handle
 
 
 def gram_matrix(grads: tf.Tensor) -> tf.Tensor:

@@ -30,12 +30,11 @@ class FAMO(Balancer):
 
     Each step: total = Σ_t w_t L_t with ``w = famo_weights(ξ, L)`` (one backward pass), and ξ
     follows the gradient Jᵀδ + γξ of FAMO (J the softmax Jacobian, δ the log-loss decrease)
-    using the clone of the model's optimizer with ``learning_rate``. For O(1) cost the losses
+    by the balancer's in-graph Adam step with ``learning_rate``. For O(1) cost the losses
     after an update are those of the next step's batch, so ξ trails the paper by one step.
     """
 
     name = "famo"
-    uses_global_losses = True
 
     def __init__(self, learning_rate: float = 0.025, gamma: float = 0.001, min_losses: float | list | None = None):
         super().__init__(learning_rate=float(learning_rate), gamma=float(gamma), min_losses=min_losses)
@@ -54,6 +53,14 @@ class FAMO(Balancer):
         self.add_state("logits", [0.0] * t, trainable=True)
         self.add_state("prev_losses", [0.0] * t)
         self.add_state("weights", [1.0 / t] * t)
+        self._build_adam()
+
+    def state_gradients(self, global_losses, gram=None):
+        # Jᵀδ + γξ with J = diag(z) - z zᵀ the softmax Jacobian: z ⊙ (δ - z·δ) + γξ.
+        logits = tf.convert_to_tensor(self.logits)
+        z = tf.nn.softmax(logits)
+        delta = famo_logit_signal(tf.convert_to_tensor(self.prev_losses), global_losses, self.min_losses)
+        return [z * (delta - tf.reduce_sum(z * delta)) + self.gamma * logits]
 
     def combine_losses(self, losses, global_losses=None, gram=None):
         global_losses = losses if global_losses is None else global_losses

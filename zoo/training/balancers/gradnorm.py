@@ -30,12 +30,11 @@ class GradNorm(Balancer):
     shared layer tracks the mean norm times its relative inverse training rate to the power α.
 
     After each update the weights are kept positive and renormalised to sum to the task count.
-    The weights use their own clone of the model's optimizer with ``learning_rate``.
+    The weights are learned by the balancer's in-graph Adam step with ``learning_rate``.
     """
 
     name = "gradnorm"
     gram_target = "layer"
-    uses_global_losses = True
 
     def __init__(self, alpha: float = 1.5, learning_rate: float = 0.025):
         super().__init__(alpha=float(alpha), learning_rate=float(learning_rate))
@@ -46,17 +45,27 @@ class GradNorm(Balancer):
         super().build(task_names, static_weights, task_kinds)
         self.add_state("weights", [1.0] * self.num_tasks, trainable=True)
         self.add_state("initial_losses", [0.0] * self.num_tasks)
+        self._build_adam()
+
+    def _weight_gradient(self, global_losses, gram):
+        initial = tf.convert_to_tensor(self.initial_losses)
+        initial = tf.where(initial > 0.0, initial, global_losses)  # first step with labels
+        norms = tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0))
+        coef = gradnorm_weight_gradient(tf.convert_to_tensor(self.weights), norms, global_losses, initial, self.alpha)
+        return coef, initial
+
+    def state_gradients(self, global_losses, gram=None):
+        if gram is None:
+            raise ValueError("gradnorm needs the Gram matrix of task gradients on the last shared layer")
+        return [self._weight_gradient(global_losses, gram)[0]]
 
     def combine_losses(self, losses, global_losses=None, gram=None):
         if gram is None:
             raise ValueError("gradnorm needs the Gram matrix of task gradients on the last shared layer")
         global_losses = losses if global_losses is None else global_losses
-        initial = tf.convert_to_tensor(self.initial_losses)
-        initial = tf.where(initial > 0.0, initial, global_losses)  # first step with labels
+        coef, initial = self._weight_gradient(global_losses, gram)
         self.initial_losses.assign(initial)
         w = tf.convert_to_tensor(self.weights)
-        norms = tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0))
-        coef = gradnorm_weight_gradient(w, norms, global_losses, initial, self.alpha)
         model_loss = tf.reduce_sum(tf.stop_gradient(w) * losses)
         # A term whose gradient w.r.t. w is the GradNorm gradient (shared over replicas).
         weight_loss = tf.reduce_sum(tf.stop_gradient(coef) * w) / float(num_replicas())

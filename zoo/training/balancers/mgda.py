@@ -74,7 +74,6 @@ class MGDA(Balancer):
     """
 
     name = "mgda"
-    uses_global_losses = True
 
     def __init__(self, normalize: str = "none", representation: bool = False, max_iter: int = 250):
         if normalize not in _NORMALIZE:
