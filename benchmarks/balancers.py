@@ -1,11 +1,12 @@
 """Training throughput (examples/s) of every balancer as a ratio to ``static``, in one run.
 
-    .venv/bin/python benchmarks/balancers.py [--steps 200] [--repeats 3] [--jit auto|on|off]
+    .venv/bin/python benchmarks/balancers.py [--steps 200] [--repeats 5] [--jit auto|on|off]
 
 Config: MMoE on the MMoE paper's synthetic shape: one dense feature of width 100, two
 regression tasks, 8 experts of 16 units, towers of 8, batch 1024, Adam. Every balancer trains
-``--steps`` steps per repeat after a warm-up; repeats are interleaved across balancers and the
-best repeat counts (the machine is shared and noisy; read the ratios). Acceptance: loss-based
+``--steps`` steps per repeat after a warm-up of as many steps (the first fits of a model run
+slower while TensorFlow warms up); repeats are interleaved across balancers and the best repeat
+counts (the machine is shared and noisy; read the ratios). Acceptance: loss-based
 ``uncertainty``, ``dwa``, ``famo`` >= 0.9; per-task-gradient methods >= 1/(T+1).
 """
 
@@ -68,7 +69,7 @@ def throughput(model, data, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto")
     args = parser.parse_args()
     jit = {"auto": "auto", "on": True, "off": False}[args.jit]
@@ -76,7 +77,8 @@ def main() -> None:
     models = {}
     for label, spec in BALANCERS:
         models[label] = build(spec, jit)
-        models[label].fit(data, epochs=1, steps_per_epoch=5, verbose=0)  # trace + warm up
+        models[label].fit(data, epochs=1, steps_per_epoch=5, verbose=0)  # trace
+        models[label].fit(data, epochs=1, steps_per_epoch=args.steps, verbose=0)  # warm up
     best = {label: 0.0 for label in models}
     for _ in range(args.repeats):
         for label, model in models.items():

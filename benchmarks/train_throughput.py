@@ -48,8 +48,8 @@ def naive_mmoe(num_experts=8, units=16, tower=8):
 
 def models():
     """(label, builder) pairs: every ranking model that takes two regression tasks, plus the naive MMoE."""
-    out = [(name, lambda n=name: zoo.create(n, FEATURES, TASKS)) for name in zoo.list_models()
-           if name not in ("esmm", "aitm") and not name.startswith("dense_")]
+    out = [(name, lambda n=name: zoo.create(n, FEATURES, TASKS)) for name in zoo.list_models("ranking")
+           if name not in ("esmm", "aitm")]
     out.append(("naive_mmoe (loop of Dense)", naive_mmoe))
     return out
 

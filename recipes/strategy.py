@@ -7,6 +7,10 @@ import os
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 
+#: One strategy object per kind and process: a second MirroredStrategy in the same process
+#: restarts its collective keys and collides with the first one's (runs in a loop, `compare`).
+_CACHE: dict[str, object] = {}
+
 
 def _workers_in_tf_config() -> int:
     try:
@@ -30,13 +34,14 @@ def make_strategy(name: str = "auto"):
             name = "mirrored"
         else:
             name = "default"
-    if name == "multi_worker":
-        if _workers_in_tf_config() < 1:
-            raise ValueError("strategy multi_worker needs TF_CONFIG with a cluster of workers")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "multi_worker" and _workers_in_tf_config() < 1:
+        raise ValueError("strategy multi_worker needs TF_CONFIG with a cluster of workers")
+    if name not in _CACHE:
+        _CACHE[name] = (tf.distribute.MultiWorkerMirroredStrategy() if name == "multi_worker"
+                        else tf.distribute.MirroredStrategy())
+    return _CACHE[name]
 
 
 def is_chief(strategy) -> bool:

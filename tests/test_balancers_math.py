@@ -250,3 +250,35 @@ def test_uncertainty_moves_to_its_fixed_point():
     assert np.all(np.abs(s.numpy() - targets) < np.abs(start - targets))
     np.testing.assert_allclose(s.numpy(), targets, atol=1e-3)
     np.testing.assert_allclose(b.task_weights().numpy(), [0.5 / 4.0, 1.0 / 1.0], rtol=1e-3)
+
+
+# -------------------------------------------------------------------- learned state
+@pytest.mark.parametrize(
+    "name, params, kinds",
+    [("uncertainty", {"init": 0.3}, ["regression", "binary"]), ("famo", {"gamma": 0.01}, None),
+     ("gradnorm", {"alpha": 1.0}, None)],
+)
+def test_closed_form_state_gradient_is_the_surrogate_gradient(name, params, kinds):
+    b = _built(name, kinds=kinds, **params)
+    gram = tf.constant([[4.0, 1.0], [1.0, 1.0]])
+    b.combine_losses(tf.constant([1.0, 2.0]), tf.constant([1.0, 2.0]), gram)  # FAMO's L_prev, GradNorm's L(0)
+    b.trainable_variables[0].assign([0.2, -0.4])
+    losses = tf.constant([0.5, 2.5])
+    expected = b.state_gradients(losses, gram)[0]
+    with tf.GradientTape() as tape:
+        total = b.combine_losses(losses, losses, gram)
+    np.testing.assert_allclose(expected.numpy(), tape.gradient(total, b.trainable_variables[0].value).numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_state_update_is_an_adam_step():
+    import keras
+
+    b = _built("uncertainty", learning_rate=0.1)
+    reference = keras.Variable(np.zeros(2, np.float32))
+    adam = keras.optimizers.Adam(0.1)
+    for grad in ([1.0, -2.0], [0.5, 0.5], [-3.0, 1.0]):
+        b.apply_state_gradients([tf.constant(grad)], learning_rate=1.0)  # its own rate wins
+        adam.apply_gradients([(tf.constant(grad), reference)])
+    np.testing.assert_allclose(b.log_vars.numpy(), reference.numpy(), rtol=1e-5, atol=1e-6)
+    assert float(b.adam_step.numpy()) == 3.0
