@@ -248,14 +248,8 @@ class TaskSpec:
 
 def parse_features(items) -> list[FeatureSpec]:
     """Feature specs from a list of dicts/specs; names must be unique and shared tables must exist."""
-    specs = [FeatureSpec.from_dict(i) for i in items]
-    if not specs:
-        raise SpecError("features: at least one feature is required")
-    names = [s.name for s in specs]
-    for n in names:
-        if names.count(n) > 1:
-            raise SpecError(f"feature {n!r}: name used twice")
-    by_name = dict(zip(names, specs))
+    specs = _unique([FeatureSpec.from_dict(i) for i in items], "feature")
+    by_name = {s.name: s for s in specs}
     for s in specs:
         if s.shared_embedding is None:
             continue
@@ -273,11 +267,15 @@ def parse_features(items) -> list[FeatureSpec]:
 
 def parse_tasks(items) -> list[TaskSpec]:
     """Task specs from a list of dicts/specs; names must be unique."""
-    specs = [TaskSpec.from_dict(i) for i in items]
+    return _unique([TaskSpec.from_dict(i) for i in items], "task")
+
+
+def _unique(specs: list, word: str) -> list:
+    """``specs`` unchanged when non-empty with unique names; else a SpecError naming the problem."""
     if not specs:
-        raise SpecError("tasks: at least one task is required")
+        raise SpecError(f"{word}s: at least one {word} is required")
     names = [s.name for s in specs]
     for n in names:
         if names.count(n) > 1:
-            raise SpecError(f"task {n!r}: name used twice")
+            raise SpecError(f"{word} {n!r}: name used twice")
     return specs
