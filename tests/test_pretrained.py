@@ -20,7 +20,7 @@ def test_every_entry_matches_its_sha256_and_records_how_it_was_made():
         path = pretrained.HERE / e["file"]
         assert pretrained.sha256(path) == e["sha256"], e["name"]
         assert e["command"].startswith("mtlzoo train ") and e["metrics"]
-        assert path.stat().st_size < 2_000_000
+        assert path.stat().st_size < 5_000_000
 
 
 def test_the_zoo_covers_every_ranking_model():

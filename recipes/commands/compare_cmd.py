@@ -33,18 +33,21 @@ def _metric_keys(test: dict) -> list[str]:
 def summarize(runs: dict[str, list[dict]]) -> dict:
     """``{label: {"metrics": {key: (mean, std)}, "delta_m": (mean, std)}}`` from each label's test dicts.
 
-    Δm of each seed is measured against the baseline's mean metrics over seeds.
+    Δm is paired: seed i of a balancer against seed i of the baseline (same data, same
+    initialisation seed), so the spread shows the method's effect rather than how hard each
+    seed's data set happens to be.
     """
     from zoo.metrics import delta_m
 
     if BASELINE not in runs:
         raise UsageError("compare: the single-task baseline did not run")
-    keys = _metric_keys(runs[BASELINE][0])
-    base = {k: _mean_std([r[k] for r in runs[BASELINE]])[0] for k in keys}
+    baseline = runs[BASELINE]
+    keys = _metric_keys(baseline[0])
     table = {}
     for label, tests in runs.items():
         metrics = {k: _mean_std([t[k] for t in tests if k in t]) for k in keys}
-        deltas = [delta_m({k: t[k] for k in keys if k in t}, base) for t in tests]
+        deltas = [delta_m({k: t[k] for k in keys if k in t}, {k: base[k] for k in keys})
+                  for t, base in zip(tests, baseline)]
         table[label] = {"metrics": metrics, "delta_m": _mean_std(deltas), "seeds": len(tests)}
     return table
 
