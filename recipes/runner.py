@@ -230,7 +230,8 @@ def _train(config, recipe, output: Path, run_dir: Path, strategy, chief, smoke, 
     data, train_cfg = config["data"], config["train"]
     checkpoints = output / "checkpoints"
     restore_from = run_dir / "checkpoints"
-    if not train_cfg["resume"] and chief:
+    finished = (run_dir / "metrics.json").exists()  # written last: the folder holds a completed run
+    if chief and (finished or not train_cfg["resume"]):
         shutil.rmtree(checkpoints, ignore_errors=True)
     cache = data["cache"] if data["cache"] is not None else int(bundle.train.cardinality()) > 0
     with strategy.scope():
