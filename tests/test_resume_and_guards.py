@@ -112,3 +112,13 @@ def test_read_only_output(tmp_path):
     ro.mkdir()
     ro.chmod(0o500)
     assert main(["train", "mmoe_synthetic", "--smoke", "--output", str(ro / "run")]) == 2
+
+
+def test_a_checkpoint_of_another_model_is_a_one_line_error(tmp_path, capsys):
+    args = ["train", "mmoe_synthetic", "--smoke", "--quiet", "--no-export", "--output", str(tmp_path / "run")]
+    assert main([*args, "--set", "train.epochs=1"]) == 0
+    (tmp_path / "run" / "metrics.json").unlink()  # as if the run had been killed
+    capsys.readouterr()
+    assert main([*args, "--set", "model.params.num_experts=3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "checkpoint does not fit this model" in err and "\n" not in err

@@ -59,7 +59,13 @@ class ResumeCheckpoint(keras.callbacks.Callback):
         self._ensure()
         latest = tf.train.latest_checkpoint(self.restore_from)
         if latest:
-            self._checkpoint.restore(latest).expect_partial()
+            try:
+                self._checkpoint.restore(latest).expect_partial()
+            except (ValueError, tf.errors.OpError) as e:
+                raise ValueError(
+                    f"{self.restore_from}: its checkpoint does not fit this model "
+                    f"({str(e).splitlines()[0][:160]}); use another --output or --set train.resume=false"
+                ) from None
             self.model._initial_epoch = int(self._epoch.numpy())
             self.restored_epoch = int(self._epoch.numpy())
         else:
