@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def build(name: str, runs: Path) -> dict:
     model = keras.saving.load_model(runs / name / "model.keras", safe_mode=True, compile=False)
     target = HERE / f"{name}.keras"
     model.save(target)
-    command = " ".join(["mtlzoo", "train", recipe, *sum([["--set", o] for o in overrides], [])])
+    command = shlex.join(["mtlzoo", "train", recipe, *sum([["--set", o] for o in overrides], [])])
     return {
         "name": name,
         "model": results["model"],
