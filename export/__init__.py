@@ -1,13 +1,12 @@
 """Export zoo models to SavedModel, ONNX and Triton, each write verified against Keras.
 
 Importing this package loads neither TensorFlow nor Keras (``export.runtime`` must stay
-light); the functions below import what they need when called.
+light); the export functions import what they need when called.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 __all__ = [
@@ -38,67 +37,12 @@ class ExportReport:
         return dataclasses.asdict(self)
 
 
-# ``export.verify`` is both a submodule and the public function below. Importing the submodule
-# (numpy only) now, before the function is defined, keeps ``export.verify`` the function;
-# ``from export.verify import ...`` keeps working through sys.modules.
-import export.verify as _verify_module  # noqa: E402,F401
-
-
-def to_saved_model(model, directory: str | os.PathLike, version: int = 1, atol: float = 1e-5) -> ExportReport:
-    """Write a TF Serving layout ``directory/<version>/`` with a verified ``serving_default``."""
-    from export.saved_model import to_saved_model as impl
-
-    return impl(model, directory, version=version, atol=atol)
-
-
-def to_onnx(
-    model,
-    path: str | os.PathLike,
-    opset: int | None = None,
-    precision: str = "float32",
-    quantize: str | None = None,
-    atol: float = 1e-5,
-) -> ExportReport:
-    """Write a verified ONNX file; ``precision="fp16"`` or ``quantize="int8"`` write a measured variant."""
-    from export.onnx_export import to_onnx as impl
-
-    return impl(model, path, opset=opset, precision=precision, quantize=quantize, atol=atol)
-
-
-def to_triton(
-    model,
-    repo: str | os.PathLike,
-    name: str | None = None,
-    max_batch: int = 1024,
-    opset: int | None = None,
-    precision: str = "float32",
-    quantize: str | None = None,
-    atol: float = 1e-5,
-) -> ExportReport:
-    """Write a Triton model repository entry ``repo/<name>/`` (config.pbtxt + 1/model.onnx)."""
-    from export.triton import to_triton as impl
-
-    return impl(
-        model, repo, name=name, max_batch=max_batch, opset=opset, precision=precision, quantize=quantize, atol=atol
-    )
-
-
-def verify(model, artifact: str | os.PathLike, atol: float | None = 1e-5) -> dict[str, float]:
-    """Per-output max abs error of an ``.onnx`` file or SavedModel dir; ParityError beyond ``atol``."""
-    from export.verify import verify as impl
-
-    return impl(model, artifact, atol=atol)
-
-
-def edge_case_inputs(model, n: int = 12) -> dict:
-    """Edge-case inputs for a model: zeros, large magnitudes, OOV/negative ids, all-padding rows."""
-    from export.verify import edge_case_inputs as impl
-
-    return impl(model, n)
-
-
-def random_inputs(model, n: int = 32, seed: int = 0) -> dict:
-    """Typical random inputs for a model, with its feature names, shapes and dtypes."""
-    from export.verify import random_inputs as impl
-
-    return impl(model, n, seed)
+# The implementations import TensorFlow, tf2onnx and onnx only inside their functions, so
+# re-exporting them here keeps ``import export`` (and ``export.runtime``) light. They are
+# imported after ExportReport, which they import from this package. ``export.verify`` ends up
+# as the public function (the from-import rebinds the name after loading the submodule);
+# ``sys.modules["export.verify"]`` is the module.
+from export.onnx_export import to_onnx  # noqa: E402
+from export.saved_model import to_saved_model  # noqa: E402
+from export.triton import to_triton  # noqa: E402
+from export.verify import edge_case_inputs, random_inputs, verify  # noqa: E402
