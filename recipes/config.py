@@ -178,7 +178,10 @@ def apply_set(config: dict, assignment: str) -> None:
 
 
 def resolve(recipe: str | dict, profile: str | None = None, overrides: list[str] = ()) -> dict:
-    """The fully resolved config: defaults <- recipe file <- profile <- ``--set`` overrides."""
+    """The fully resolved config: defaults <- recipe file <- profile <- ``--set`` overrides.
+
+    Without a profile, the recipe's ``full`` profile applies when it has one.
+    """
     if isinstance(recipe, dict):
         data, default_name = copy.deepcopy(recipe), "custom"
     else:
@@ -186,8 +189,10 @@ def resolve(recipe: str | dict, profile: str | None = None, overrides: list[str]
         data, default_name = _read_yaml(path), path.stem
     config = _merge(DEFAULTS, data)
     config["name"] = config["name"] or default_name
+    profiles = config.get("profiles") or {}
+    if profile is None and "full" in profiles:
+        profile = "full"
     if profile:
-        profiles = config.get("profiles") or {}
         if profile not in profiles:
             raise UsageError(f"recipe {config['name']!r} has no profile {profile!r} (valid: {', '.join(profiles) or 'none'})")
         for key, value in (profiles[profile] or {}).items():

@@ -197,10 +197,7 @@ def train_recipe(recipe, output, overrides=(), smoke: bool = False, profile: str
     from recipes.strategy import is_chief, make_strategy
     from zoo.training.precision import set_precision
 
-    chosen = profile or ("smoke" if smoke else None)
-    config = recipe_config.resolve(recipe, chosen, list(overrides))
-    if chosen is None and "full" in (config.get("profiles") or {}):
-        config = recipe_config.resolve(recipe, "full", list(overrides))
+    config = recipe_config.resolve(recipe, profile or ("smoke" if smoke else None), list(overrides))
     train_cfg = config["train"]
     try:
         strategy = make_strategy(train_cfg["strategy"])

@@ -51,7 +51,7 @@ def run(args) -> int:
     import zoo
     from zoo.data.arrays import to_numpy
 
-    config = recipe_config.resolve(args.recipe, "smoke" if args.smoke else "full")
+    config = recipe_config.resolve(args.recipe, "smoke" if args.smoke else None)
     bundle = load_data(config)
     x, y = to_numpy(bundle.test)
     model = zoo.load(str(output / "model.keras"))

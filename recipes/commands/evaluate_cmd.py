@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
     """MODEL, --recipe, --profile."""
     parser.add_argument("model", help="pretrained name (see `mtlzoo list`) or a .keras file")
     parser.add_argument("--recipe", help="recipe whose test split to use (default: the entry's recipe)")
-    parser.add_argument("--profile", default="full", help="recipe profile for the data (default: full)")
+    parser.add_argument("--profile", help="recipe profile for the data (default: the recipe's full profile)")
 
 
 def evaluate(model, config: dict) -> dict:
